@@ -1,0 +1,20 @@
+"""The ``harness`` command line: one group per part of the harness."""
+
+from __future__ import annotations
+
+import typer
+
+from harness.cli_mock import mock_app
+from harness.proxy.cli import proxy_app
+
+app = typer.Typer(
+    help="Chaos-and-soak resilience harness for realtime LLM-agent backends.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(mock_app, name="mock")
+app.add_typer(proxy_app, name="proxy")
+
+
+if __name__ == "__main__":
+    app()
