@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
+from starlette.types import ASGIApp
 
 from harness.logs import configure_logging
 from mocks.common.server import PortInUseError, serve
@@ -20,7 +22,8 @@ DefaultTtl = Annotated[float, typer.Option(min=0.001, help="TTL (s) of a fault w
 LogFormat = Annotated[str, typer.Option(help="json (default) or console.")]
 
 
-def _run(component: str, build, host: str, port: int, log_format: str) -> None:  # noqa: ANN001
+def _run(component: str, build: Callable[[], ASGIApp], host: str, port: int, log_format: str) -> None:
+    """Configure logs, build the app and serve it; a taken port is a one-line error and exit code 2."""
     if log_format not in ("json", "console"):
         raise typer.BadParameter("use json or console", param_hint="--log-format")
     configure_logging(json_logs=log_format == "json")
@@ -38,6 +41,8 @@ def openai_command(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 18081,
     answer_tokens: Annotated[int, typer.Option(min=1, max=100_000,
                                                help="Tokens in a plain text answer.")] = 24,
+    inter_token_ms: Annotated[float, typer.Option(min=0, max=60_000,
+                                                  help="Pause between chunks (0: no pause).")] = 0.0,
     models: Annotated[str, typer.Option(help="Comma-separated model ids served; '*' accepts any.")] = "",
     control_token: ControlToken = None,
     default_fault_ttl: DefaultTtl = 300.0,
@@ -46,8 +51,9 @@ def openai_command(
     """OpenAI-compatible Chat Completions stub (streaming, tool calls, faults)."""
     from mocks.openai.app import OpenAISettings, create_app
 
-    def build():  # noqa: ANN202
-        settings = OpenAISettings(answer_tokens=answer_tokens, control_token=control_token,
+    def build() -> ASGIApp:
+        settings = OpenAISettings(answer_tokens=answer_tokens, inter_token_ms=inter_token_ms,
+                                  control_token=control_token,
                                   default_fault_ttl_s=default_fault_ttl)
         if models:
             settings = settings.with_models(models)
@@ -69,7 +75,7 @@ def a2a_command(
     """A2A agent built on the official a2a-sdk (agent card, message/send, message/stream)."""
     from mocks.a2a.app import A2ASettings, create_app
 
-    def build():  # noqa: ANN202
+    def build() -> ASGIApp:
         return create_app(A2ASettings(processing_ms=processing_ms, agent_name=agent_name,
                                       public_url=f"http://{host}:{port}", control_token=control_token,
                                       default_fault_ttl_s=default_fault_ttl))
@@ -89,7 +95,7 @@ def tools_command(
     """MCP tool server (calculator, weather, notes) over streamable HTTP at /mcp."""
     from mocks.tools.app import ToolsSettings, create_app
 
-    def build():  # noqa: ANN202
+    def build() -> ASGIApp:
         return create_app(ToolsSettings(weather_url=weather_url, control_token=control_token,
                                         default_fault_ttl_s=default_fault_ttl))
 
@@ -107,7 +113,7 @@ def weather_command(
     """Weather HTTP API stub that the MCP weather tool calls."""
     from mocks.weather.app import WeatherSettings, create_app
 
-    def build():  # noqa: ANN202
+    def build() -> ASGIApp:
         return create_app(WeatherSettings(control_token=control_token, default_fault_ttl_s=default_fault_ttl))
 
     _run("mock-weather", build, host, port, log_format)
