@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,7 +180,8 @@ def start_aimock(cli: Path, port: int, tokens: int, pace_ms: float) -> Server:
     return Server("aimock", process, port)
 
 
-def measure(start, args: argparse.Namespace, port: int) -> dict[str, float]:  # noqa: ANN001
+def measure(start: Callable[[int, int, float], Server], args: argparse.Namespace, port: int) -> dict[str, float]:
+    """Both workloads against a server made by ``start(port, tokens, pace_ms)``."""
     figures: dict[str, float] = {}
     server = start(port, args.tokens, 0)
     try:
@@ -224,8 +226,8 @@ def main() -> None:
     cli = None if args.skip_aimock else ensure_aimock()
     if cli is not None:
         results["aimock"] = measure(lambda port, tokens, pace: start_aimock(cli, port, tokens, pace), args, 19111)
-    print(f"\nOpenAI stub benchmark: {args.concurrency} clients x {args.tokens}-token streams for {args.duration:.0f}s; "
-          f"{args.streams} paced streams at once. Servers on CPU 0, client on CPU 1.\n")
+    print(f"\nOpenAI stub benchmark: {args.concurrency} clients x {args.tokens}-token streams for "
+          f"{args.duration:.0f}s; {args.streams} paced streams at once. Servers on CPU 0, client on CPU 1.\n")
     print(f"{'metric':32} {'ours':>12} {'aimock':>12} {'ours/aimock':>12}")
     for metric, value in results["ours"].items():
         other = results.get("aimock", {}).get(metric)
