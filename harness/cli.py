@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from harness.cli_backend import backend_command
 from harness.cli_mock import mock_app
 from harness.proxy.cli import proxy_app
 
@@ -14,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(mock_app, name="mock")
 app.add_typer(proxy_app, name="proxy")
+app.command("backend")(backend_command)
 
 
 if __name__ == "__main__":

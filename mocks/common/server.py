@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import importlib.util
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -44,8 +45,22 @@ def health_route() -> Route:
     return Route("/healthz", healthz, methods=["GET"])
 
 
-def serve(app: Any, *, host: str, port: int, component: str) -> None:
-    """Serve ``app`` until SIGTERM/SIGINT; open streams get a few seconds to finish, then close."""
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling the app the moment a stop signal arrives (before connections drain)."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if self._on_exit is not None and not self.should_exit:
+            self._on_exit()
+        super().handle_exit(sig, frame)
+
+
+def serve(app: Any, *, host: str, port: int, component: str, on_exit: Callable[[], None] | None = None,
+          graceful_s: float = GRACEFUL_SHUTDOWN_S) -> None:
+    """Serve ``app`` until SIGTERM/SIGINT; ``on_exit`` runs at the signal, open streams get ``graceful_s``."""
     log = structlog.get_logger(component)
     check_port_free(host, port, component)
     config = uvicorn.Config(
@@ -56,10 +71,10 @@ def serve(app: Any, *, host: str, port: int, component: str) -> None:
         http="httptools" if importlib.util.find_spec("httptools") else "h11",
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        timeout_graceful_shutdown=graceful_s,
         backlog=4096,
         limit_concurrency=None,
     )
     log.info("listening", host=host, port=port, url=f"http://{host}:{port}")
-    uvicorn.Server(config).run()
+    _Server(config, on_exit).run()
     log.info("stopped", host=host, port=port)

@@ -1,0 +1,1 @@
+"""Bring the local world (database, stand-ins, proxy, backend, Prometheus) up and down."""
