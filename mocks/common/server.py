@@ -46,7 +46,11 @@ def health_route() -> Route:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, telling the app the moment a stop signal arrives (before connections drain)."""
+    """uvicorn's server, telling the app the moment a stop signal arrives (before connections drain).
+
+    uvicorn re-raises a caught SIGTERM/SIGINT after its graceful shutdown, so the process would end
+    "killed by signal"; a stop we asked for is a clean exit, so the signal is not re-raised.
+    """
 
     def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None] | None) -> None:
         super().__init__(config)
@@ -56,6 +60,7 @@ class _Server(uvicorn.Server):
         if self._on_exit is not None and not self.should_exit:
             self._on_exit()
         super().handle_exit(sig, frame)
+        self._captured_signals.clear()
 
 
 def serve(app: Any, *, host: str, port: int, component: str, on_exit: Callable[[], None] | None = None,
