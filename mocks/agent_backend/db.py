@@ -1,7 +1,9 @@
 """Conversation history and the audit log in PostgreSQL, through an asyncpg pool that recovers.
 
-When PostgreSQL drops a connection (``pg_terminate_backend``, a proxy reset), asyncpg marks it closed;
-the healthy build retries the operation once on a fresh connection, which the pool opens in its place.
+Connections carry ``application_name = agent-backend-<pid>`` so an experiment can drop exactly this
+process's connections with ``pg_terminate_backend``. When PostgreSQL drops a connection (that, or a
+proxy reset), asyncpg marks it closed; the healthy build retries the operation once on a fresh
+connection, which the pool opens in its place.
 The ``db_pool_no_recovery`` defect swaps in a home-grown fixed pool that hands the same connections out
 forever, dead or alive — the bug a team ships when it "optimises away" asyncpg's pool.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -77,8 +80,9 @@ class FixedPool:
             self._idle.put_nowait(connection)
 
     @classmethod
-    async def open(cls, url: str, size: int, connect_timeout_s: float) -> FixedPool:
-        return cls([await asyncpg.connect(url, timeout=connect_timeout_s) for _ in range(size)])
+    async def open(cls, url: str, size: int, connect_timeout_s: float, settings: dict[str, str]) -> FixedPool:
+        return cls([await asyncpg.connect(url, timeout=connect_timeout_s, server_settings=settings)
+                    for _ in range(size)])
 
     @asynccontextmanager
     async def acquire(self, timeout: float | None = None) -> AsyncIterator[asyncpg.Connection]:  # noqa: ASYNC109
@@ -108,12 +112,13 @@ class Database:
     async def connect(cls, url: str, metrics: BackendMetrics, *, pool_size: int, timeout_s: float,
                       recovering: bool) -> Database:
         """Open the pool (healthy asyncpg pool, or the defect's fixed pool) and create the schema."""
+        settings = {"application_name": f"agent-backend-{os.getpid()}"}
         if recovering:
             source: ConnectionSource = await asyncpg.create_pool(
                 url, min_size=min(2, pool_size), max_size=pool_size, command_timeout=timeout_s, timeout=timeout_s,
-                max_inactive_connection_lifetime=60)
+                max_inactive_connection_lifetime=60, server_settings=settings)
         else:
-            source = await FixedPool.open(url, pool_size, timeout_s)
+            source = await FixedPool.open(url, pool_size, timeout_s, settings)
         database = cls(source, metrics, timeout_s=timeout_s, retry_lost_connections=recovering)
         await database.run("schema", _create_schema)
         return database
