@@ -6,7 +6,7 @@ Each server runs pinned to CPU 0, this client to CPU 1. Two workloads:
 2. concurrency: S streams opened at once, each 20 tokens paced 100 ms apart (both servers get the
    same pacing); reports completed streams, errors, wall time and the server's peak RSS.
 
-Usage: .venv/bin/python benchmarks/bench_openai_stub.py [--duration 10] [--concurrency 50] [--tokens 200]
+Usage: .venv/bin/python -m benchmarks.bench_openai_stub [--duration 10] [--concurrency 50] [--tokens 200]
        [--streams 1000] [--skip-aimock]
 """
 
@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -26,32 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.common import HARNESS, ROOT, Server, print_table, start_pinned
+
 AIMOCK_DIR = ROOT / "benchmarks" / ".aimock"
 AIMOCK_VERSION = "1.43.0"
 CHARS_PER_CHUNK = 6  # aimock splits content by characters; 6-char words make one chunk per token
 PACED_TOKENS = 20
 PACE_MS = 100
-
-
-@dataclass
-class Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    port: int
-    peak_rss_kb: int = 0
-
-    def sample_rss(self) -> None:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                self.peak_rss_kb = max(self.peak_rss_kb, int(line.split()[1]))
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 @dataclass
@@ -132,27 +112,9 @@ async def concurrent_streams(server: Server, count: int) -> tuple[Result, float]
     return result, elapsed
 
 
-def wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server on port {port} exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"server on port {port} did not start in {timeout}s")
-
-
 def start_ours(port: int, tokens: int, pace_ms: float) -> Server:
-    command = ["taskset", "-c", "0", str(ROOT / ".venv/bin/harness"), "mock", "openai", "--port", str(port),
-               "--answer-tokens", str(tokens), "--inter-token-ms", str(pace_ms)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_ready(port, process)
-    return Server("ours", process, port)
+    return start_pinned("ours", [HARNESS, "mock", "openai", "--port", str(port), "--answer-tokens", str(tokens),
+                                 "--inter-token-ms", str(pace_ms)], port, "0")
 
 
 def ensure_aimock() -> Path | None:
@@ -173,11 +135,8 @@ def start_aimock(cli: Path, port: int, tokens: int, pace_ms: float) -> Server:
     words = ("token " * tokens)[: tokens * CHARS_PER_CHUNK]
     fixture.write_text(json.dumps({"fixtures": [{"match": {"userMessage": "bench"},
                                                  "response": {"content": words}}]}))
-    command = ["taskset", "-c", "0", "node", str(cli), "-p", str(port), "-f", str(fixture), "--log-level",
-               "silent", "-c", str(CHARS_PER_CHUNK), "-l", str(pace_ms)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_ready(port, process)
-    return Server("aimock", process, port)
+    return start_pinned("aimock", ["node", str(cli), "-p", str(port), "-f", str(fixture), "--log-level", "silent",
+                                   "-c", str(CHARS_PER_CHUNK), "-l", str(pace_ms)], port, "0")
 
 
 def measure(start: Callable[[int, int, float], Server], args: argparse.Namespace, port: int) -> dict[str, float]:
@@ -226,14 +185,10 @@ def main() -> None:
     cli = None if args.skip_aimock else ensure_aimock()
     if cli is not None:
         results["aimock"] = measure(lambda port, tokens, pace: start_aimock(cli, port, tokens, pace), args, 19111)
-    print(f"\nOpenAI stub benchmark: {args.concurrency} clients x {args.tokens}-token streams for "
-          f"{args.duration:.0f}s; {args.streams} paced streams at once. Servers on CPU 0, client on CPU 1.\n")
-    print(f"{'metric':32} {'ours':>12} {'aimock':>12} {'ours/aimock':>12}")
-    for metric, value in results["ours"].items():
-        other = results.get("aimock", {}).get(metric)
-        ratio = f"{value / other:.2f}" if other else "-"
-        other_text = f"{other:.1f}" if other is not None else "-"
-        print(f"{metric:32} {value:12.1f} {other_text:>12} {ratio:>12}")
+    rows = {metric: [value, results.get("aimock", {}).get(metric)] for metric, value in results["ours"].items()}
+    print_table(f"OpenAI stub benchmark: {args.concurrency} clients x {args.tokens}-token streams for "
+                f"{args.duration:.0f}s; {args.streams} paced streams at once. Servers on CPU 0, client on CPU 1.",
+                ["ours", "aimock"], rows)
     sys.stdout.flush()
 
 
