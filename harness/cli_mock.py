@@ -23,13 +23,18 @@ LogFormat = Annotated[str, typer.Option(help="json (default) or console.")]
 
 
 def _run(component: str, build: Callable[[], ASGIApp], host: str, port: int, log_format: str) -> None:
-    """Configure logs, build the app and serve it; a taken port is a one-line error and exit code 2."""
+    """Configure logs, build the app and serve it; a taken port is a one-line error and exit code 2.
+
+    An app that holds requests open on purpose (a ``stall`` fault) exposes ``state.begin_shutdown``:
+    it is called at the stop signal so those requests end instead of waiting out the grace period.
+    """
     if log_format not in ("json", "console"):
         raise typer.BadParameter("use json or console", param_hint="--log-format")
     configure_logging(json_logs=log_format == "json")
     app = build()
     try:
-        serve(app, host=host, port=port, component=component)
+        serve(app, host=host, port=port, component=component,
+              on_exit=getattr(getattr(app, "state", None), "begin_shutdown", None))
     except PortInUseError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
