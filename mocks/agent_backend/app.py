@@ -219,6 +219,9 @@ def create_app(settings: BackendSettings, *, tools_factory: ToolsFactory | None 
                         retry_storm=settings.has(Defect.RETRY_STORM))
         tools = (tools_factory or _default_tools)(settings, metrics)
         delegation = (delegation_factory or _default_delegation)(settings, metrics)
+        for dependency in (tools, delegation):
+            if dependency is not None:
+                await dependency.start()
         backend.database = database
         backend.runner = AgentRunner(settings, llm, tools, delegation, database, backend.journal, metrics)
         log.info("backend_ready", defects=sorted(settings.defects), audit_log=settings.audit_log,
@@ -228,10 +231,9 @@ def create_app(settings: BackendSettings, *, tools_factory: ToolsFactory | None 
         finally:
             await backend.lifecycle.drain()
             for closable in (tools, delegation, llm):
-                close = getattr(closable, "close", None)
-                if close is not None:
+                if closable is not None:
                     with contextlib.suppress(Exception):
-                        await close()
+                        await closable.close()
             await database.close()
 
     routes = [
