@@ -1,0 +1,1 @@
+"""A small weather HTTP API, the dependency behind the MCP ``weather`` tool."""
