@@ -12,10 +12,10 @@ from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskUpdater
 from a2a.types.a2a_pb2 import TaskState
 
-from mocks.a2a.faults import FailTaskAttributes, fault_scope, hits
+from mocks.a2a.faults import FailTaskAttributes, fault_scope
 from mocks.a2a.findings import research_findings
 from mocks.a2a.metrics import A2AMetrics
-from mocks.common.faults import FaultBoard
+from mocks.common.faults import FaultBoard, chance
 
 log = structlog.get_logger("mock-a2a")
 
@@ -73,7 +73,7 @@ class ResearchAgentExecutor(AgentExecutor):
             await self.board.wait_until_ended(stall)
         failure = self.board.first("fail_task", scope)
         if failure is not None and isinstance(failure.attributes, FailTaskAttributes) \
-                and hits(failure.attributes.rate):
+                and chance(failure.attributes.rate):
             self.metrics.faults_applied.labels("fail_task").inc()
             await asyncio.sleep(self.processing_s)
             log.debug("task_failed_by_fault", task_id=updater.task_id, fault_id=failure.id)

@@ -16,7 +16,6 @@ e.g. ``message/send`` or ``SendMessage``).
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 
 from pydantic import Field
@@ -58,12 +57,3 @@ def fault_scope(headers: Mapping[str, str], method: str | None) -> dict[str, str
     return {"test_id": headers.get(TEST_ID_HEADER), "method": method}
 
 
-def latency_s(attributes: LatencyAttributes) -> float:
-    """One delay drawn from ``latency_ms ± jitter_ms``, in seconds, never negative."""
-    jitter = random.uniform(-attributes.jitter_ms, attributes.jitter_ms) if attributes.jitter_ms else 0.0
-    return max(0.0, attributes.latency_ms + jitter) / 1000
-
-
-def hits(rate: float) -> bool:
-    """True for a fraction ``rate`` of calls."""
-    return rate >= 1.0 or random.random() < rate

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from mocks.a2a.faults import fault_scope, hits, latency_s
+from mocks.a2a.faults import fault_scope
 from mocks.a2a.metrics import A2AMetrics
 from mocks.common.faults import ErrorAttributes, FaultBoard, LatencyAttributes
 
@@ -100,9 +100,9 @@ class RpcEndpoint:
         latency = self.board.first("latency", scope)
         if latency is not None and isinstance(latency.attributes, LatencyAttributes):
             self.metrics.faults_applied.labels("latency").inc()
-            await asyncio.sleep(latency_s(latency.attributes))
+            await asyncio.sleep(latency.attributes.draw_delay_s())
         error = self.board.first("error", scope)
-        if error is None or not isinstance(error.attributes, ErrorAttributes) or not hits(error.attributes.rate):
+        if error is None or not isinstance(error.attributes, ErrorAttributes) or not error.attributes.strikes():
             return None
         self.metrics.faults_applied.labels("error").inc()
         status = error.attributes.status

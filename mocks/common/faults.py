@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -37,11 +38,26 @@ class NoAttributes(StrictAttributes):
     """For fault types that take no attributes."""
 
 
+def jittered_delay_s(base_ms: float, jitter_ms: float) -> float:
+    """One delay drawn uniformly from ``base_ms ± jitter_ms``, in seconds, never negative."""
+    jitter = random.uniform(-jitter_ms, jitter_ms) if jitter_ms else 0.0
+    return max(0.0, base_ms + jitter) / 1000.0
+
+
+def chance(rate: float) -> bool:
+    """True for a fraction ``rate`` (0..1) of calls; always at 1."""
+    return rate >= 1.0 or random.random() < rate
+
+
 class LatencyAttributes(StrictAttributes):
     """Delay before the response starts: ``latency_ms`` plus a uniform ``± jitter_ms``."""
 
     latency_ms: float = Field(ge=0, le=600_000)
     jitter_ms: float = Field(default=0, ge=0, le=600_000)
+
+    def draw_delay_s(self) -> float:
+        """One delay for one request, in seconds."""
+        return jittered_delay_s(self.latency_ms, self.jitter_ms)
 
 
 class ErrorAttributes(StrictAttributes):
@@ -49,6 +65,10 @@ class ErrorAttributes(StrictAttributes):
 
     status: int = Field(default=503, ge=400, le=599)
     rate: float = Field(default=1.0, ge=0, le=1)
+
+    def strikes(self) -> bool:
+        """Whether this request gets the error (drawn against ``rate``)."""
+        return chance(self.rate)
 
 
 @dataclass(frozen=True)

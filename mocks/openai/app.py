@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -19,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mocks.common.control import control_routes, read_json_object
-from mocks.common.faults import Fault, FaultBoard
+from mocks.common.faults import Fault, FaultBoard, jittered_delay_s
 from mocks.common.metrics import metrics_route, new_registry
 from mocks.common.server import health_route
 from mocks.common.streaming import EventStreamResponse, StreamCutByFault
@@ -81,8 +80,7 @@ class StreamFaults:
         if self.latency is None:
             return 0.0
         attributes: FirstTokenLatency = self.latency.attributes  # type: ignore[assignment]
-        jitter = random.uniform(-attributes.jitter_ms, attributes.jitter_ms) if attributes.jitter_ms else 0.0
-        return max(0.0, attributes.ttft_ms + jitter) / 1000.0
+        return jittered_delay_s(attributes.ttft_ms, attributes.jitter_ms)
 
     def after_chunks(self, name: str) -> int | None:
         """Chunk index at which the ``disconnect`` or ``stall`` fault strikes."""
@@ -144,7 +142,7 @@ class ChatCompletions:
         headers: dict[str, str] = {}
         self.limiter.forget_except({f.id for f in faults if f.type == "rate_limit"})
         for fault in faults:
-            if fault.type == "error" and random.random() < fault.attributes.rate:
+            if fault.type == "error" and fault.attributes.strikes():
                 self.metrics.faults_applied.labels("error").inc()
                 status = fault.attributes.status
                 kind = SERVER_ERROR_TYPES.get(status, "server_error")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -54,7 +53,7 @@ def strikes(fault: Fault | None) -> bool:
         return False
     attributes = fault.attributes
     assert isinstance(attributes, ErrorAttributes)
-    return random.random() < attributes.rate
+    return attributes.strikes()
 
 
 async def apply_latency(board: FaultBoard, context: FaultContext) -> None:
@@ -64,8 +63,7 @@ async def apply_latency(board: FaultBoard, context: FaultContext) -> None:
         return
     attributes = fault.attributes
     assert isinstance(attributes, LatencyAttributes)
-    jitter_ms = random.uniform(-attributes.jitter_ms, attributes.jitter_ms) if attributes.jitter_ms else 0.0
-    await asyncio.sleep(max(0.0, attributes.latency_ms + jitter_ms) / 1000)
+    await asyncio.sleep(attributes.draw_delay_s())
 
 
 def injected_error_message(fault: Fault) -> str:

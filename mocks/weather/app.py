@@ -8,7 +8,6 @@ Errors use this API's own shape: ``{"error": {"code": ..., "message": ...}}``. F
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -99,13 +98,12 @@ class WeatherApi:
         if latency is not None:
             attributes = latency.attributes
             assert isinstance(attributes, LatencyAttributes)
-            jitter = random.uniform(-attributes.jitter_ms, attributes.jitter_ms)
-            await asyncio.sleep(max(0.0, attributes.latency_ms + jitter) / 1000)
+            await asyncio.sleep(attributes.draw_delay_s())
         error = self.board.first("error", context)
         if error is not None:
             attributes = error.attributes
             assert isinstance(attributes, ErrorAttributes)
-            if random.random() < attributes.rate:
+            if attributes.strikes():
                 return api_error(attributes.status, "injected_fault",
                                  f"injected fault {error.id}: HTTP {attributes.status}")
         return None

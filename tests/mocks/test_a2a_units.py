@@ -11,7 +11,7 @@ from a2a.server.context import ServerCallContext
 from a2a.types.a2a_pb2 import Task, TaskState, TaskStatus
 
 from mocks.a2a.app import A2ASettings, create_app
-from mocks.a2a.faults import A2A_FAULTS, FailTaskAttributes, latency_s
+from mocks.a2a.faults import A2A_FAULTS, FailTaskAttributes
 from mocks.a2a.findings import MAX_TOPIC_CHARS, research_findings
 from mocks.a2a.sdk_logs import ClientErrorFilter
 from mocks.a2a.store import BoundedTaskStore
@@ -95,10 +95,10 @@ def test_settings_refuse_nonsense() -> None:
 
 
 def test_latency_with_jitter_stays_in_range_and_never_negative() -> None:
-    draws = [latency_s(LatencyAttributes(latency_ms=100, jitter_ms=20)) for _ in range(200)]
+    draws = [LatencyAttributes(latency_ms=100, jitter_ms=20).draw_delay_s() for _ in range(200)]
     assert all(0.08 <= d <= 0.12 for d in draws)
     assert len(set(draws)) > 1
-    assert min(latency_s(LatencyAttributes(latency_ms=5, jitter_ms=50)) for _ in range(200)) == 0.0
+    assert min(LatencyAttributes(latency_ms=5, jitter_ms=50).draw_delay_s() for _ in range(200)) == 0.0
 
 
 def test_catalog_validates_a2a_specific_attributes() -> None:
