@@ -21,7 +21,7 @@ import httpx
 import structlog
 from a2a.client import A2ACardResolver, A2AClientTimeoutError, Client, ClientConfig, ClientFactory
 from a2a.helpers.proto_helpers import get_artifact_text, get_message_text
-from a2a.types.a2a_pb2 import Message, Part, Role, SendMessageRequest, StreamResponse, Task, TaskState
+from a2a.types.a2a_pb2 import AgentCard, Message, Part, Role, SendMessageRequest, StreamResponse, Task, TaskState
 
 from mocks.agent_backend.agent import ToolOutcome
 from mocks.agent_backend.metrics import BackendMetrics
@@ -42,10 +42,6 @@ class DelegationFailed(Exception):
     """A delegation that ended without an answer; the message says why, for the model and the logs."""
 
 
-class DelegationTimedOut(Exception):
-    """The HTTP layer gave up waiting (only possible when a per-call timeout was set)."""
-
-
 def fallback_name(url: str) -> str:
     """The name of an agent whose card is unknown: its host, port and path, e.g. ``127.0.0.1:18082``."""
     parts = urlsplit(url)
@@ -54,6 +50,8 @@ def fallback_name(url: str) -> str:
 
 def describe_error(error: BaseException) -> str:
     """A short cause for a failed exchange: HTTP status and JSON-RPC message, connection error, A2A error."""
+    if isinstance(error, DelegationFailed):
+        return str(error)
     cause: BaseException | None = error
     while cause is not None:
         if isinstance(cause, httpx.HTTPStatusError):
@@ -151,24 +149,14 @@ class A2ACommunicationService:
             return ToolOutcome(f"error: no agent named {agent!r}; known agents: {known}", True)
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(timeout_s) as deadline:
+            async with asyncio.timeout(timeout_s) as deadline:  # None: no deadline at all
                 text = await self._exchange(remote, task)
-        except TimeoutError as error:
-            if deadline.expired():
-                return self._finish(remote, started, "timeout",
-                                    f"error: delegation to {remote.name} timed out after {timeout_s:g}s")
-            return self._finish(remote, started, "error", f"error: delegation to {remote.name} failed: "
-                                                          f"{describe_error(error)}")
-        except DelegationTimedOut as error:
-            return self._finish(remote, started, "timeout", f"error: delegation to {remote.name} timed out "
-                                                            f"({error})")
-        except DelegationFailed as error:
-            return self._finish(remote, started, "error", f"error: delegation to {remote.name} failed: {error}")
         except Exception as error:  # whatever the SDK or the network raised: the model gets an error outcome
-            return self._finish(remote, started, "error", f"error: delegation to {remote.name} failed: "
-                                                          f"{describe_error(error)}")
-        if len(text) > MAX_ANSWER_CHARS:
-            text = text[:MAX_ANSWER_CHARS] + " [truncated]"
+            if isinstance(error, TimeoutError) and deadline.expired():
+                return self._finish(remote, started, "timeout", f"timed out after {timeout_s:g}s")
+            if isinstance(error, A2AClientTimeoutError):
+                return self._finish(remote, started, "timeout", "timed out in the HTTP client")
+            return self._finish(remote, started, "error", f"failed: {describe_error(error)}")
         return self._finish(remote, started, "ok", text)
 
     async def _exchange(self, remote: RemoteAgent, task: str) -> str:
@@ -176,23 +164,22 @@ class A2ACommunicationService:
         client = await self._client_for(remote)
         request = SendMessageRequest(message=Message(role=Role.ROLE_USER, message_id=uuid.uuid4().hex,
                                                      parts=[Part(text=task)]))
-        try:
-            final: StreamResponse | None = None
-            async for event in client.send_message(request):
-                final = event
-        except A2AClientTimeoutError as error:
-            raise DelegationTimedOut(describe_error(error)) from error
+        final: StreamResponse | None = None
+        async for event in client.send_message(request):  # a blocking send yields exactly one response
+            final = event
         if final is None:
             raise DelegationFailed("the agent sent no response")
-        return answer_text(final)
+        text = answer_text(final)
+        return text if len(text) <= MAX_ANSWER_CHARS else text[:MAX_ANSWER_CHARS] + " [truncated]"
 
-    def _finish(self, remote: RemoteAgent, started: float, outcome: str, text: str) -> ToolOutcome:
-        """Observe the delegation's duration under ``outcome``, log it, and build the outcome."""
+    def _finish(self, remote: RemoteAgent, started: float, outcome: str, detail: str) -> ToolOutcome:
+        """Observe the duration under ``outcome`` and build the result: the answer, or an error naming the agent."""
         duration = time.perf_counter() - started
         self.metrics.a2a_seconds.labels(remote.name, outcome).observe(duration)
         if outcome == "ok":
             log.debug("a2a_delegation_ok", agent=remote.name, duration_s=round(duration, 4))
-            return ToolOutcome(text)
+            return ToolOutcome(detail)
+        text = f"error: delegation to {remote.name} {detail}"
         log.warning("a2a_delegation_failed", agent=remote.name, outcome=outcome, error=text,
                     duration_s=round(duration, 4))
         return ToolOutcome(text, True)
@@ -228,15 +215,12 @@ class A2ACommunicationService:
         try:
             card = await A2ACardResolver(self._http, remote.url).get_agent_card(
                 http_kwargs={"timeout": http_timeout} if http_timeout is not None else None)
+            _pin_endpoints(card, remote.url)
             client = self._factory.create(card)
         except Exception as error:  # unreachable, bad card, no usable transport: all mean "not yet"
             remote.last_error = str(error) or type(error).__name__
             return False
         self._adopt(remote, card.name, client)
-        endpoints = {urlsplit(i.url).netloc for i in card.supported_interfaces}
-        if urlsplit(remote.url).netloc not in endpoints:
-            log.warning("a2a_card_endpoint_elsewhere", url=remote.url, endpoints=sorted(endpoints),
-                        hint="calls go where the card says, not through the configured URL")
         log.info("a2a_agent_ready", url=remote.url, name=remote.name)
         return True
 
@@ -251,3 +235,15 @@ class A2ACommunicationService:
         """``name``, or ``name@host:port`` when another agent already has it."""
         taken = self._by_name.get(name)
         return name if taken is None or taken.url == url else f"{name}@{urlsplit(url).netloc}"
+
+
+def _pin_endpoints(card: AgentCard, base_url: str) -> None:
+    """Send every call to the configured URL's host, whatever host the card advertises.
+
+    The configured URL is how this deployment reaches the agent (often through a fault proxy or a
+    gateway); the card names the agent's own address, which would bypass them.
+    """
+    configured = urlsplit(base_url)
+    for interface in card.supported_interfaces:
+        advertised = urlsplit(interface.url)
+        interface.url = advertised._replace(scheme=configured.scheme, netloc=configured.netloc).geturl()
