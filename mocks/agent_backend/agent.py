@@ -143,12 +143,16 @@ class AgentRunner:
         self.metrics = metrics
 
     async def run(self, turn: Turn, publish: Publish) -> str:
-        """Run ``turn``, publishing its events; returns the outcome (``finished``, ``error`` or ``cancelled``)."""
+        """Run ``turn``, publishing its events; returns the outcome (``finished``, ``error`` or ``cancelled``).
+
+        The conversation and the audit entries are written before the terminal event is sent, so a
+        client that sees RUN_FINISHED can rely on the run being stored.
+        """
         record = self.journal.start(RunRecord(turn.run_id, turn.thread_id, turn.transport, time.time()))
         emitter = RunEmitter(publish, record, self.journal, self.metrics, turn.received_at)
         audit: list[dict[str, Any]] = []
         self.metrics.runs_active.inc()
-        outcome = "error"
+        outcome, terminal = "error", None
         try:
             emitter.emit(RunStartedEvent(thread_id=turn.thread_id, run_id=turn.run_id))
             if turn.history is None:
@@ -157,33 +161,37 @@ class AgentRunner:
             if self.journal.leak:
                 record.messages = [*turn.history, *produced]
             await self.database.save_messages(turn.thread_id, turn.run_id, produced)
-            outcome = "finished"
-            emitter.emit(RunFinishedEvent(thread_id=turn.thread_id, run_id=turn.run_id))
+            outcome, terminal = "finished", RunFinishedEvent(thread_id=turn.thread_id, run_id=turn.run_id)
         except LLMError as error:
-            emitter.emit(RunErrorEvent(message=str(error), code=error.code))
+            terminal = RunErrorEvent(message=str(error), code=error.code)
         except DatabaseUnavailable as error:
-            emitter.emit(RunErrorEvent(message=f"could not save the conversation: {error}",
-                                       code="persistence_failed"))
+            terminal = RunErrorEvent(message=f"could not save the conversation: {error}", code="persistence_failed")
         except asyncio.CancelledError:
             outcome = "cancelled"
-            emitter.emit(RunErrorEvent(message="the run was cancelled (client gone or server shutting down)",
-                                       code="cancelled"))
+            terminal = RunErrorEvent(message="the run was cancelled (client gone or server shutting down)",
+                                     code="cancelled")
             raise
         except Exception as error:  # a run must end with RUN_ERROR whatever broke
             log.exception("run_failed", run_id=turn.run_id)
-            emitter.emit(RunErrorEvent(message=f"internal error: {type(error).__name__}", code="internal_error"))
+            terminal = RunErrorEvent(message=f"internal error: {type(error).__name__}", code="internal_error")
         finally:
-            duration = time.perf_counter() - turn.received_at
-            record.outcome, record.duration_s = outcome, round(duration, 4)
-            self.metrics.runs_active.dec()
-            self.metrics.runs.labels(turn.transport, outcome).inc()
-            self.metrics.run_seconds.observe(duration)
+            await self._close_run(turn, record, outcome, audit)
+            if terminal is not None:
+                emitter.emit(terminal)
+        return outcome
+
+    async def _close_run(self, turn: Turn, record: RunRecord, outcome: str, audit: list[dict[str, Any]]) -> None:
+        """Count the run and write its audit entries (best effort: the audit never fails a run)."""
+        duration = time.perf_counter() - turn.received_at
+        record.outcome, record.duration_s = outcome, round(duration, 4)
+        self.metrics.runs_active.dec()
+        self.metrics.runs.labels(turn.transport, outcome).inc()
+        self.metrics.run_seconds.observe(duration)
+        if self.settings.audit_log:
             asked = " ".join(str(m.get("content") or "") for m in turn.new_messages)[:500]
             audit.append(self._audit(turn, "run_" + outcome, {"transport": turn.transport, "message": asked},
                                      duration))
-            if self.settings.audit_log:
-                await self._write_audit(audit)
-        return outcome
+            await self._write_audit(audit)
 
     async def _loop(self, turn: Turn, emitter: RunEmitter, audit: list[dict[str, Any]]) -> list[dict[str, Any]]:
         messages = [*(turn.history or []), *turn.new_messages]

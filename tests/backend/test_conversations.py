@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 
 import asyncpg
 import httpx
@@ -172,3 +173,16 @@ def test_turn_without_open_stream_is_409_for_a_known_thread(backend: Service) ->
         time.sleep(0.1)  # the server notices the closed stream on its next write or heartbeat
     assert response.status_code == 409
     assert "no open stream" in response.json()["error"]["message"]
+
+
+async def test_audit_log_off_writes_history_but_no_audit(start_backend: Callable[..., Service],
+                                                         db: asyncpg.Connection) -> None:
+    quiet = start_backend("--audit-log", "off")
+    thread_id = thread()
+    stream = SessionStream(quiet.url, thread_id)
+    events, _ = stream.turn("What is 5*5?")
+    stream.close()
+    quiet.stop()
+    assert events[-1]["type"] == "RUN_FINISHED"
+    assert await db.fetchval("SELECT count(*) FROM agent_messages WHERE thread_id = $1", thread_id) == 4
+    assert await db.fetchval("SELECT count(*) FROM agent_audit_log WHERE thread_id = $1", thread_id) == 0
