@@ -9,7 +9,8 @@ if [ -f experiments/soak.json ]; then
 fi
 cat <<'MSG'
 Set-up is done. The soak experiment (experiments/soak.json) is not built yet: it needs the reference
-backend, the local stack and the load runner. What runs today:
-  .venv/bin/harness mock openai|a2a|tools|weather --port N   the dependency stand-ins with their fault API
-  .venv/bin/harness proxy serve --port 8474                    the Toxiproxy-compatible fault proxy
+load runner and the Chaos Toolkit extension. What runs today:
+  .venv/bin/harness stack up|status|down                       the whole local world, wired through the fault proxy
+  .venv/bin/harness doctor                                     prerequisites, and how to fix each
+  .venv/bin/harness backend / mock ... / proxy serve           each component on its own
 MSG
