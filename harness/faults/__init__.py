@@ -1,0 +1,1 @@
+"""Fault actions (LLM, network, database) and the fault ledger that lets anyone undo them."""

@@ -1,0 +1,1 @@
+"""Steady-state probes over Prometheus. Each returns a verdict with its figures; no data is *inconclusive*."""

@@ -1,0 +1,68 @@
+"""Error probes: failed-turn ratio, LLM 429 rate, and time to recover after a fault."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.faults.record import ledger_for
+from harness.probes.prom import Inconclusive, now, scalar, series, verdict
+
+__all__ = ["error_rate", "llm_rate_limited", "recovery_time"]
+
+SERVER_ERRORS = ('sum(rate(agent_runs_total{{outcome!="finished"}}[{w}s]))', "sum(rate(agent_runs_total[{w}s]))")
+
+
+def _ratio(configuration: dict[str, Any] | None, failed: str, total: str) -> float:
+    denominator = scalar(configuration, total)
+    if denominator <= 0:
+        raise Inconclusive(f"inconclusive: no traffic in `{total}`; is load running?")
+    try:
+        numerator = scalar(configuration, failed)
+    except Inconclusive:
+        numerator = 0.0  # no failed series at all is zero failures
+    return numerator / denominator
+
+
+def error_rate(max_ratio: float, window_s: int = 60, failed_query: str | None = None,
+               total_query: str | None = None, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Failed turns / all turns over ``window_s`` must stay ≤ ``max_ratio`` (server side unless queries given)."""
+    failed = failed_query or SERVER_ERRORS[0].format(w=int(window_s))
+    total = total_query or SERVER_ERRORS[1].format(w=int(window_s))
+    ratio = _ratio(configuration, failed, total)
+    return verdict(ratio <= max_ratio, ratio, max_ratio, "ratio",
+                   f"{ratio:.2%} of turns failed over {window_s}s (limit {max_ratio:.2%})")
+
+
+def llm_rate_limited(max_per_s: float, window_s: int = 60, configuration: dict[str, Any] | None = None
+                     ) -> dict[str, Any]:
+    """LLM 429 answers per second seen by the backend over ``window_s`` must stay ≤ ``max_per_s``."""
+    value = scalar(configuration, f"sum(rate(agent_llm_rate_limited_total[{int(window_s)}s])) or vector(0)")
+    return verdict(value <= max_per_s, value, max_per_s, "429/s",
+                   f"{value:.2f} LLM 429s per second over {window_s}s (limit {max_per_s:g})")
+
+
+def recovery_time(max_s: float, fault_kind: str, max_ratio: float = 0.05, window_s: int = 10, step_s: float = 1.0,
+                  configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """After the last fault whose ledger kind starts with ``fault_kind`` ended, the failed-turn ratio
+    (over ``window_s``) must be back ≤ ``max_ratio`` within ``max_s`` seconds."""
+    ended = [(e.expires_at or e.created_at) for e in ledger_for(configuration).entries()
+             if e.kind.startswith(fault_kind)]
+    if not ended:
+        raise Inconclusive(f"inconclusive: no fault of kind {fault_kind!r} in this run's ledger")
+    fault_end = max(ended)
+    if now() < fault_end:
+        raise Inconclusive(f"inconclusive: the {fault_kind} fault has not ended yet")
+    failed, total = (q.format(w=int(window_s)) for q in SERVER_ERRORS)
+    totals = dict(series(configuration, total, fault_end, now(), step_s))
+    failures = dict(series(configuration, failed, fault_end, now(), step_s))
+    if not totals:
+        raise Inconclusive("inconclusive: no traffic after the fault ended; is load running?")
+    for stamp in sorted(totals):
+        if totals[stamp] > 0 and failures.get(stamp, 0.0) / totals[stamp] <= max_ratio:
+            seconds = stamp - fault_end
+            return verdict(seconds <= max_s, seconds, max_s, "s",
+                           f"error ratio back under {max_ratio:.0%} {seconds:.0f}s after {fault_kind} ended "
+                           f"(limit {max_s:g}s)")
+    elapsed = now() - fault_end
+    return verdict(False, elapsed, max_s, "s", f"not recovered {elapsed:.0f}s after {fault_kind} ended "
+                                               f"(limit {max_s:g}s)")
