@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from harness.cli_backend import backend_command
+from harness.cli_cleanup import cleanup_command
 from harness.cli_mock import mock_app
 from harness.cli_stack import doctor_command, stack_app
 from harness.proxy.cli import proxy_app
@@ -19,6 +20,7 @@ app.add_typer(proxy_app, name="proxy")
 app.command("backend")(backend_command)
 app.add_typer(stack_app, name="stack")
 app.command("doctor")(doctor_command)
+app.command("cleanup")(cleanup_command)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from chaoslib.exceptions import ActivityFailed
 
+
 def stack_urls() -> dict[str, str]:
     """URLs the embedded stack recorded (``openai``, ``toxiproxy``, ``database`` ...), or ``{}`` without a stack.
 
