@@ -52,12 +52,12 @@ def test_memory_growth_without_enough_data_is_inconclusive(filled: dict) -> None
 def test_missing_series_and_unreachable_prometheus_are_inconclusive(filled: dict) -> None:
     with pytest.raises(Inconclusive, match="no data"):
         latency.first_event_latency(500, configuration=filled)
-    with pytest.raises(Inconclusive, match="inconclusive: no data for `sum.rate.agent_runs_total"):
+    with pytest.raises(Inconclusive, match=r"inconclusive: no data for `sum\(rate\(agent_runs_total"):
         errors.error_rate(0.01, configuration=filled)
     with pytest.raises(ActivityFailed, match="did not answer"):
         resources.sse_connections(10, configuration={"prometheus_url": f"http://127.0.0.1:{free_port()}"})
 
 
-def test_recovery_without_a_fault_in_the_ledger_is_inconclusive(filled: dict, tmp_path) -> None:
+def test_recovery_without_a_fault_in_the_ledger_is_inconclusive(filled: dict, tmp_path: Path) -> None:
     with pytest.raises(Inconclusive, match="no fault of kind"):
         errors.recovery_time(30, "openai:", configuration={**filled, "run_dir": str(tmp_path)})
