@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.faults.record import ledger_for
-from harness.probes.prom import Inconclusive, now, scalar, series, verdict
+from harness.probes.prom import Inconclusive, in_warmup, not_judged, now, scalar, series, verdict
 
 __all__ = ["error_rate", "llm_rate_limited", "recovery_time"]
 
@@ -24,8 +24,13 @@ def _ratio(configuration: dict[str, Any] | None, failed: str, total: str) -> flo
 
 
 def error_rate(max_ratio: float, window_s: int = 60, failed_query: str | None = None,
-               total_query: str | None = None, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Failed turns / all turns over ``window_s`` must stay ≤ ``max_ratio`` (server side unless queries given)."""
+               total_query: str | None = None, warmup_s: float = 0,
+               configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Failed turns / all turns over ``window_s`` must stay ≤ ``max_ratio`` (server side unless queries given).
+
+    Not judged during the run's first ``warmup_s`` seconds."""
+    if in_warmup(configuration, warmup_s):
+        return not_judged(f"warm-up ({warmup_s:g}s): error rate not judged yet")
     failed = failed_query or SERVER_ERRORS[0].format(w=int(window_s))
     total = total_query or SERVER_ERRORS[1].format(w=int(window_s))
     ratio = _ratio(configuration, failed, total)
@@ -43,26 +48,34 @@ def llm_rate_limited(max_per_s: float, window_s: int = 60, configuration: dict[s
 
 def recovery_time(max_s: float, fault_kind: str, max_ratio: float = 0.05, window_s: int = 10, step_s: float = 1.0,
                   configuration: dict[str, Any] | None = None) -> dict[str, Any]:
-    """After the last fault whose ledger kind starts with ``fault_kind`` ended, the failed-turn ratio
-    (over ``window_s``) must be back ≤ ``max_ratio`` within ``max_s`` seconds."""
+    """After the last fault whose ledger kind starts with ``fault_kind`` ends, the failed-turn ratio (over
+    ``window_s``) must be back ≤ ``max_ratio`` within ``max_s`` seconds.
+
+    Before that fault and while it lasts there is nothing to judge; while the recovery clock runs and the
+    ratio is still high, the probe passes as "recovering" until ``max_s`` has passed.
+    """
     ended = [(e.expires_at or e.created_at) for e in ledger_for(configuration).entries()
              if e.kind.startswith(fault_kind)]
     if not ended:
-        raise Inconclusive(f"inconclusive: no fault of kind {fault_kind!r} in this run's ledger")
+        return not_judged(f"no {fault_kind} fault yet: nothing to recover from")
     fault_end = max(ended)
-    if now() < fault_end:
-        raise Inconclusive(f"inconclusive: the {fault_kind} fault has not ended yet")
+    elapsed = now() - fault_end
+    if elapsed < 0:
+        return not_judged(f"the {fault_kind} fault is still active: the recovery clock has not started")
     failed, total = (q.format(w=int(window_s)) for q in SERVER_ERRORS)
     totals = dict(series(configuration, total, fault_end, now(), step_s))
     failures = dict(series(configuration, failed, fault_end, now(), step_s))
-    if not totals:
-        raise Inconclusive("inconclusive: no traffic after the fault ended; is load running?")
     for stamp in sorted(totals):
         if totals[stamp] > 0 and failures.get(stamp, 0.0) / totals[stamp] <= max_ratio:
-            seconds = stamp - fault_end
+            seconds = max(0.0, stamp - fault_end)
             return verdict(seconds <= max_s, seconds, max_s, "s",
                            f"error ratio back under {max_ratio:.0%} {seconds:.0f}s after {fault_kind} ended "
                            f"(limit {max_s:g}s)")
-    elapsed = now() - fault_end
+    if elapsed < max_s:
+        return verdict(True, elapsed, max_s, "s", f"recovering: {elapsed:.0f}s of {max_s:g}s since {fault_kind} "
+                                                  "ended", judged=False)
+    if not totals:
+        raise Inconclusive(f"inconclusive: no traffic in the {elapsed:.0f}s after {fault_kind} ended; "
+                           "is load running?")
     return verdict(False, elapsed, max_s, "s", f"not recovered {elapsed:.0f}s after {fault_kind} ended "
                                                f"(limit {max_s:g}s)")

@@ -27,6 +27,17 @@ def verdict(passed: bool, value: float, threshold: float, unit: str, detail: str
             "detail": detail, **figures}
 
 
+def in_warmup(configuration: dict[str, Any] | None, warmup_s: float) -> bool:
+    """True during the first ``warmup_s`` seconds of the run, when steady-state is not judged."""
+    started = run_started(configuration)
+    return started is not None and now() < started + warmup_s
+
+
+def not_judged(reason: str) -> dict[str, Any]:
+    """A pass that says it judged nothing, and why (warm-up, no fault yet, ...)."""
+    return {"verdict": "pass", "judged": False, "detail": reason}
+
+
 def client(configuration: dict[str, Any] | None) -> PrometheusConnect:
     return PrometheusConnect(url=target_url(configuration, "prometheus"), disable_ssl=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.probes.prom import Inconclusive, now, run_started, scalar, series, verdict
+from harness.probes.prom import Inconclusive, not_judged, now, run_started, scalar, series, verdict
 from harness.probes.trend import fit
 
 __all__ = ["db_pool_waiting", "memory_growth", "sse_connections"]
@@ -26,6 +26,8 @@ def memory_growth(max_mb_per_hour: float, window_s: int = 300, warmup_s: int = 6
     started = run_started(configuration)
     if started is not None:
         start = max(start, started + warmup_s)
+        if end < start + MIN_POINTS * step_s:
+            return not_judged(f"warm-up ({warmup_s:g}s) and {MIN_POINTS} samples: memory not judged yet")
     promql = f'process_resident_memory_bytes{{job="{job}"}}'
     samples = series(configuration, promql, start, end, step_s) if end > start else []
     if len(samples) < MIN_POINTS:

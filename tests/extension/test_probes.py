@@ -58,6 +58,12 @@ def test_missing_series_and_unreachable_prometheus_are_inconclusive(filled: dict
         resources.sse_connections(10, configuration={"prometheus_url": f"http://127.0.0.1:{free_port()}"})
 
 
-def test_recovery_without_a_fault_in_the_ledger_is_inconclusive(filled: dict, tmp_path: Path) -> None:
-    with pytest.raises(Inconclusive, match="no fault of kind"):
-        errors.recovery_time(30, "openai:", configuration={**filled, "run_dir": str(tmp_path)})
+def test_recovery_before_any_fault_and_during_warmup_is_not_judged(filled: dict, tmp_path: Path) -> None:
+    result = errors.recovery_time(30, "openai:", configuration={**filled, "run_dir": str(tmp_path)})
+    assert result["verdict"] == "pass"
+    assert result["judged"] is False
+    assert "no openai: fault yet" in result["detail"]
+    warming = {**filled, "run_started": time.time()}
+    assert latency.first_event_latency(1, warmup_s=30, configuration=warming)["judged"] is False
+    assert errors.error_rate(0.0, warmup_s=30, configuration=warming)["judged"] is False
+    assert resources.memory_growth(1, warmup_s=30, configuration=warming)["judged"] is False
