@@ -46,7 +46,7 @@ def test_memory_growth_verdict(filled: dict, job: str, verdict: str) -> None:
 
 def test_memory_growth_without_enough_data_is_inconclusive(filled: dict) -> None:
     with pytest.raises(Inconclusive, match="only 0 RSS samples"):
-        resources.memory_growth(100, window_s=60, warmup_s=6, job="no-such-job", configuration=filled)
+        resources.memory_growth(100, window_s=60, warmup_s=6, job="no-such-job", step_s=1, configuration=filled)
 
 
 def test_missing_series_and_unreachable_prometheus_are_inconclusive(filled: dict) -> None:
