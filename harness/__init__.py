@@ -11,7 +11,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 ACTION_MODULES = ("harness.faults.llm", "harness.faults.services", "harness.faults.network", "harness.faults.db",
-                  "harness.load.actions")
+                  "harness.load.actions", "harness.timeline")
 PROBE_MODULES = ("harness.probes.latency", "harness.probes.errors", "harness.probes.resources",
                  "harness.load.probes")
 
