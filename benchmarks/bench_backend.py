@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import tempfile
 import time
@@ -24,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.common import HARNESS, Server, print_table, quantile, start_pinned
+from benchmarks.common import HARNESS, Server, post_json_request, print_table, quantile, start_pinned
 from harness.stack.postgres import LocalPostgres
 
 PORTS = {"postgres": 19201, "openai": 19202, "weather": 19203, "tools": 19204, "a2a": 19205, "backend": 19206}
@@ -39,17 +38,14 @@ class Timings:
 
 
 def run_request(port: int) -> bytes:
-    body = json.dumps({"threadId": f"bench-{uuid.uuid4().hex[:8]}", "runId": uuid.uuid4().hex,
-                       "messages": [{"id": "u1", "role": "user", "content": "hello there"}]}).encode()
-    return (f"POST /ag-ui/run HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    return post_json_request(port, "/ag-ui/run", {
+        "threadId": f"bench-{uuid.uuid4().hex[:8]}", "runId": uuid.uuid4().hex,
+        "messages": [{"id": "u1", "role": "user", "content": "hello there"}]})
 
 
 def chat_request(port: int) -> bytes:
-    body = json.dumps({"model": "gpt-4o-mini", "stream": True,
-                       "messages": [{"role": "user", "content": "hello there"}]}).encode()
-    return (f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    return post_json_request(port, "/v1/chat/completions", {
+        "model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "hello there"}]})
 
 
 async def one_exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes,

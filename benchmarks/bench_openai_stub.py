@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.common import HARNESS, ROOT, Server, print_table, start_pinned
+from benchmarks.common import HARNESS, ROOT, Server, post_json_request, print_table, start_pinned
 
 AIMOCK_DIR = ROOT / "benchmarks" / ".aimock"
 AIMOCK_VERSION = "1.43.0"
@@ -44,11 +44,9 @@ class Result:
 
 
 def request_bytes(port: int, tokens: int) -> bytes:
-    body = json.dumps({"model": "gpt-4o-mini", "stream": True, "max_tokens": tokens,
-                       "messages": [{"role": "user", "content": "bench"}]}).encode()
-    return (f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            f"Content-Type: application/json\r\nAuthorization: Bearer bench\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    return post_json_request(port, "/v1/chat/completions", {
+        "model": "gpt-4o-mini", "stream": True, "max_tokens": tokens,
+        "messages": [{"role": "user", "content": "bench"}]})
 
 
 async def one_stream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import statistics
@@ -9,6 +10,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = str(ROOT / ".venv/bin/harness")
@@ -61,6 +63,13 @@ def start_pinned(name: str, command: list[str], port: int, cpus: str) -> Server:
                                stderr=subprocess.DEVNULL)
     wait_ready(port, process)
     return Server(name, process, port)
+
+
+def post_json_request(port: int, path: str, payload: dict[str, Any]) -> bytes:
+    """A raw keep-alive HTTP/1.1 POST of ``payload`` as JSON, ready to write on a socket."""
+    body = json.dumps(payload).encode()
+    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer bench\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
 
 
 def quantile(values: list[float], q: float) -> float:

@@ -16,8 +16,9 @@ from chaoslib.exceptions import ActivityFailed
 from toxiproxy import Toxiproxy
 from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
 
+from harness.faults.ledger import LedgerEntry
 from harness.faults.record import ledger_for, record_fault
-from harness.faults.undo import UndoFailed, undo
+from harness.faults.undo import undo_all
 from harness.targets import host_port, target_url
 
 __all__ = [
@@ -116,16 +117,10 @@ def proxy_down(proxy: str, seconds: float, configuration: dict[str, Any] | None 
 
 def remove_network_faults(proxy: str | None = None, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Remove this run's toxics and re-enable proxies it disabled (one proxy, or all)."""
-    ledger = ledger_for(configuration)
-    removed, failed = [], []
-    for entry in ledger.unremoved():
-        if entry.undo.get("kind") not in ("toxic", "proxy_down") or (proxy and entry.undo.get("proxy") != proxy):
-            continue
-        try:
-            removed.append(undo(entry))
-            ledger.mark_removed(entry.id, "rollback")
-        except UndoFailed as error:
-            failed.append(str(error))
+    def selected(entry: LedgerEntry) -> bool:
+        return entry.undo.get("kind") in ("toxic", "proxy_down") and (not proxy or entry.undo.get("proxy") == proxy)
+
+    removed, failed = undo_all(ledger_for(configuration), "rollback", selected)
     if failed:
         raise ActivityFailed("some network faults could not be removed (the watchdog keeps trying): "
                              + "; ".join(failed))

@@ -8,8 +8,9 @@ from typing import Any
 import httpx
 from chaoslib.exceptions import ActivityFailed
 
+from harness.faults.ledger import LedgerEntry
 from harness.faults.record import ledger_for, record_fault
-from harness.faults.undo import UndoFailed, undo
+from harness.faults.undo import undo_all
 from harness.targets import target_url
 
 SERVICES = ("openai", "a2a", "tools", "weather")
@@ -57,16 +58,10 @@ def inject_service_fault(service: str, fault_type: str, attributes: dict[str, An
 
 def remove_service_faults(service: str | None = None, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Remove the faults this run injected into the stand-ins (one service, or all of them)."""
-    ledger = ledger_for(configuration)
-    removed, failed = [], []
-    for entry in ledger.unremoved():
-        if entry.undo.get("kind") != "mock_fault" or (service and not entry.kind.startswith(f"{service}:")):
-            continue
-        try:
-            removed.append(undo(entry))
-            ledger.mark_removed(entry.id, "rollback")
-        except UndoFailed as error:
-            failed.append(str(error))
+    def selected(entry: LedgerEntry) -> bool:
+        return entry.undo.get("kind") == "mock_fault" and (not service or entry.kind.startswith(f"{service}:"))
+
+    removed, failed = undo_all(ledger_for(configuration), "rollback", selected)
     if failed:
         raise ActivityFailed("some faults could not be removed (they still end at their TTL): " + "; ".join(failed))
     return {"removed": removed}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 
 from harness.faults.ledger import FaultLedger, LedgerEntry
@@ -45,10 +47,11 @@ def _gone_or_done(response: httpx.Response, what: str) -> str:
     return f"{what}: removed"
 
 
-def undo_all(ledger: FaultLedger, how: str) -> tuple[list[str], list[str]]:
-    """Remove every fault nobody removed yet; returns (what was done, what failed)."""
+def undo_all(ledger: FaultLedger, how: str,
+             select: Callable[[LedgerEntry], bool] = lambda _entry: True) -> tuple[list[str], list[str]]:
+    """Remove every selected fault nobody removed yet; returns (what was done, what failed)."""
     done, failed = [], []
-    for entry in ledger.unremoved():
+    for entry in filter(select, ledger.unremoved()):
         try:
             done.append(undo(entry))
             ledger.mark_removed(entry.id, how)
