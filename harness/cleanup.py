@@ -36,7 +36,7 @@ def cleanup(root: Path = RUNS_ROOT, *, stack_dir: Path | None = None, keep_stack
         done, failed = undo_all(FaultLedger(directory), "harness cleanup")
         report.faults_removed += done
         report.problems += failed
-        report.load_stopped += stop_load({"run_dir": str(directory)})
+    report.load_stopped = stop_load()
     if not keep_stack:
         from harness.stack.errors import StackError
         from harness.stack.lifecycle import down

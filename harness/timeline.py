@@ -1,4 +1,4 @@
-"""Timing actions for experiments: hold the steady soak for whatever the schedule leaves to it."""
+"""Timing actions for experiments: hold a phase for a while, and give the steady soak what is left."""
 
 from __future__ import annotations
 
@@ -7,16 +7,25 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
-__all__ = ["hold_steady_soak"]
+__all__ = ["hold", "hold_steady_soak"]
 
 
-def hold_steady_soak(soak_seconds: float, warmup_s: float, fault_windows_s: float, recovery_s: float,
+def hold(seconds: float, phase: str = "", configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Let ``seconds`` pass (a fault window, the warm-up, the recovery period); a signal interrupts it."""
+    duration = float(seconds)
+    if duration < 0:
+        raise ActivityFailed(f"hold: seconds must not be negative (got {seconds!r})")
+    time.sleep(duration)
+    return {"phase": phase, "held_s": duration}
+
+
+def hold_steady_soak(soak_seconds: float, warmup_s: float, recovery_s: float, fault_windows_s: list[float],
                      configuration: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Sleep through the steady part of the soak: what ``soak_seconds`` leaves after the warm-up, the fault
-    windows and the recovery period. A schedule that does not fit in ``soak_seconds`` is an error."""
-    steady = float(soak_seconds) - float(warmup_s) - float(fault_windows_s) - float(recovery_s)
+    """Hold the steady part of the soak: what ``soak_seconds`` leaves after the warm-up, the fault windows and
+    the recovery period. A schedule that does not fit in ``soak_seconds`` is an error saying by how much."""
+    scheduled = float(warmup_s) + sum(float(w) for w in fault_windows_s) + float(recovery_s)
+    steady = float(soak_seconds) - scheduled
     if steady < 0:
-        raise ActivityFailed(f"soak_seconds={soak_seconds:g} is shorter than warm-up ({warmup_s:g}s) + fault "
-                             f"windows ({fault_windows_s:g}s) + recovery ({recovery_s:g}s); raise soak_seconds")
-    time.sleep(steady)
-    return {"steady_s": steady}
+        raise ActivityFailed(f"soak_seconds={float(soak_seconds):g} is shorter than the warm-up, fault windows and "
+                             f"recovery ({scheduled:g}s); raise soak_seconds by at least {-steady:g}")
+    return hold(steady, "steady soak")

@@ -31,13 +31,14 @@ _previous: dict[int, Any] = {}
 _emergency: list[threading.Thread] = []
 
 
-def stop_load(configuration: Configuration | None) -> list[str]:
-    """Stop every load process started in this run (nothing when the load module is not in use)."""
-    try:
-        from harness.load.actions import stop_all_load
-    except ImportError:
-        return []
-    return stop_all_load(configuration=configuration)
+def stop_load(configuration: Configuration | None = None, grace_s: float = 3.0) -> list[str]:
+    """Stop every load process any run directory under the load root still lists; returns what was stopped."""
+    from harness.load.runner import default_root, stop_run_dir
+
+    stopped = []
+    for state in default_root().glob("*/run.json"):
+        stopped += [f"{state.parent.name}/{name}" for name in stop_run_dir(state.parent, grace_s)]
+    return stopped
 
 
 def emergency_stop(configuration: Configuration | None, reason: str) -> None:

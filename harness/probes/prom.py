@@ -28,9 +28,15 @@ def verdict(passed: bool, value: float, threshold: float, unit: str, detail: str
 
 
 def in_warmup(configuration: dict[str, Any] | None, warmup_s: float) -> bool:
-    """True during the first ``warmup_s`` seconds of the run, when steady-state is not judged."""
+    """True during the first ``warmup_s`` seconds of the run, when steady-state is not judged.
+
+    Prometheus must answer even then, so a wrong address fails the first check, not the first judged one.
+    """
     started = run_started(configuration)
-    return started is not None and now() < started + warmup_s
+    if started is None or now() >= started + float(warmup_s):
+        return False
+    scalar(configuration, "vector(1)")
+    return True
 
 
 def not_judged(reason: str) -> dict[str, Any]:
