@@ -6,6 +6,7 @@ import typer
 
 from harness.cli_backend import backend_command
 from harness.cli_cleanup import cleanup_command
+from harness.cli_load import load_app
 from harness.cli_mock import mock_app
 from harness.cli_stack import doctor_command, stack_app
 from harness.proxy.cli import proxy_app
@@ -20,6 +21,7 @@ app.add_typer(proxy_app, name="proxy")
 app.command("backend")(backend_command)
 app.add_typer(stack_app, name="stack")
 app.command("doctor")(doctor_command)
+app.add_typer(load_app, name="load")
 app.command("cleanup")(cleanup_command)
 
 

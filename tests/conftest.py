@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.stack.postgres import LocalPostgres
-from tests.support import Service, free_port, start_service
+from tests.support import Service, StandIns, free_port, start_service
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +39,32 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPostgres
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def stand_ins(launch: Callable[..., Service]) -> StandIns:
+    weather = launch("mock", "weather")
+    return StandIns(openai=launch("mock", "openai"), weather=weather,
+                    tools=launch("mock", "tools", "--weather-url", weather.url),
+                    a2a=launch("mock", "a2a", "--processing-ms", "20"))
+
+
+@pytest.fixture(autouse=True)
+def _faults_cleared(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "stand_ins" in request.fixturenames:
+        request.getfixturevalue("stand_ins").clear_faults()
+
+
+@pytest.fixture(scope="session")
+def start_backend(launch: Callable[..., Service], postgres: LocalPostgres,
+                  stand_ins: StandIns) -> Callable[..., Service]:
+    """Start ``harness backend`` wired to the stand-ins; extra CLI arguments may be given."""
+
+    def _start(*extra: str, openai_url: str | None = None) -> Service:
+        return launch("backend", "--database-url", postgres.url,
+                      "--openai-base-url", f"{openai_url or stand_ins.openai.url}/v1",
+                      "--mcp-url", f"{stand_ins.tools.url}/mcp", "--a2a-url", stand_ins.a2a.url,
+                      "--heartbeat-s", "1", *extra, ready_path="/readyz")
+
+    return _start

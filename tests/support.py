@@ -82,3 +82,15 @@ def metric_value(base_url: str, name: str, labels: dict[str, str] | None = None)
             if sample.name == name and all(sample.labels.get(k) == v for k, v in (labels or {}).items()):
                 return sample.value
     return 0.0
+
+
+@dataclass
+class StandIns:
+    openai: Service
+    weather: Service
+    tools: Service
+    a2a: Service
+
+    def clear_faults(self) -> None:
+        for service in (self.openai, self.weather, self.tools, self.a2a):
+            httpx.delete(f"{service.url}/_control/faults")

@@ -12,8 +12,7 @@ import asyncpg
 import httpx
 
 from tests.backend.agui import SessionStream, run_standard, types
-from tests.backend.conftest import StandIns
-from tests.support import Service, metric_value
+from tests.support import Service, StandIns, metric_value
 
 
 def thread() -> str:
