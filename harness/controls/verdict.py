@@ -1,9 +1,10 @@
 """Chaos Toolkit control: a steady-state deviation *during* the method fails the run.
 
 Chaos Toolkit records each continuous hypothesis check in the journal but, without ``--fail-fast``, leaves
-the run "completed" with exit code 0 even when checks failed. This control reads those checks at the end,
-marks the journal deviated (so ``chaos run`` exits 1), and writes ``harness_verdict``: pass or fail, and for
-each failed check, which probe and why (its own explanation, or its error).
+the run "completed" with exit code 0 even when checks failed; a method action that failed (a fault that
+could not be injected) does not fail the run either. This control reads the journal at the end, marks it
+deviated or failed (so ``chaos run`` exits 1), and writes ``harness_verdict``: pass or fail, and for each
+failure which probe or action and why (its own explanation, or its error).
 """
 
 from __future__ import annotations
@@ -44,16 +45,27 @@ def _reason(probe: dict[str, Any]) -> str:
     return f"output {output!r} outside tolerance"
 
 
+def failed_actions(journal: Journal) -> list[dict[str, Any]]:
+    """Method actions that failed: a fault that was not injected means the experiment did not test what it says."""
+    return [{"phase": "method", "probe": run["activity"].get("name"), "at": run.get("end"),
+             "reason": "".join(run.get("exception") or ["failed"]).strip().splitlines()[-1]}
+            for run in journal.get("run") or []
+            if run.get("status") == "failed" and run["activity"].get("type") == "action"]
+
+
 def after_experiment_control(context: Experiment, state: Journal | None = None,
                              configuration: Configuration | None = None, **_: Any) -> None:
-    """Fail the run on any deviation and say which probe deviated and why."""
+    """Fail the run on any deviation or failed action, and say which activity and why."""
     if state is None:
         return
-    failures = failed_checks(state)
-    if failures:
+    deviations, broken = failed_checks(state), failed_actions(state)
+    if deviations:
         state["deviated"] = True
+    if broken and state.get("status") == "completed":
+        state["status"] = "failed"
+    failures = deviations + broken
     state["harness_verdict"] = {"verdict": "fail" if failures else "pass", "failed_checks": failures}
     for failure in failures:
-        logger.error(f"harness verdict: {failure['phase']} check '{failure['probe']}' failed: {failure['reason']}")
+        logger.error(f"harness verdict: {failure['phase']} '{failure['probe']}' failed: {failure['reason']}")
     if not failures:
         logger.info("harness verdict: every steady-state check passed")

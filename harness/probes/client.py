@@ -6,7 +6,7 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
-from harness.probes.prom import in_warmup, not_judged, verdict
+from harness.probes.prom import in_warmup, not_judged, number, verdict
 
 __all__ = ["client_failure_ratio", "client_latency"]
 
@@ -25,9 +25,9 @@ def client_latency(max_ms: float, metric: str = "first_response_ms", quantile: s
     must stay ≤ ``max_ms``; measured by the clients as events arrive. Not judged during the warm-up."""
     if quantile not in QUANTILES:
         raise ActivityFailed(f"quantile {quantile!r}: use one of {', '.join(QUANTILES)}")
-    limit = float(max_ms)
+    limit = number("max_ms", max_ms)
     if in_warmup(configuration, warmup_s):
-        return not_judged(f"warm-up ({warmup_s:g}s): client latency not judged yet")
+        return not_judged(f"warm-up ({warmup_s}s): client latency not judged yet")
     figures = _recent(configuration).get(metric)
     if figures is None:
         raise ActivityFailed(f"the load does not measure {metric!r}")
@@ -43,9 +43,9 @@ def client_latency(max_ms: float, metric: str = "first_response_ms", quantile: s
 def client_failure_ratio(max_ratio: float, min_operations: int = 5, warmup_s: float = 0,
                          configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Failed turns and broken streams over all the clients' operations in the recent window ≤ ``max_ratio``."""
-    limit = float(max_ratio)
+    limit = number("max_ratio", max_ratio)
     if in_warmup(configuration, warmup_s):
-        return not_judged(f"warm-up ({warmup_s:g}s): client failures not judged yet")
+        return not_judged(f"warm-up ({warmup_s}s): client failures not judged yet")
     recent = _recent(configuration)
     operations = recent["turns"] + recent["idle_holds"]
     if operations < min_operations:

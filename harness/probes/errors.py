@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.faults.record import ledger_for
-from harness.probes.prom import Inconclusive, in_warmup, not_judged, now, scalar, series, verdict
+from harness.probes.prom import Inconclusive, in_warmup, not_judged, now, number, scalar, series, verdict
 
 __all__ = ["error_rate", "llm_rate_limited", "recovery_time"]
 
@@ -23,14 +23,29 @@ def _ratio(configuration: dict[str, Any] | None, failed: str, total: str) -> flo
     return numerator / denominator
 
 
+def outage_in_window(configuration: dict[str, Any] | None, kinds: list[str], window_s: float) -> str | None:
+    """The ledger kind of a fault (one of ``kinds``) active at some point in the last ``window_s`` seconds."""
+    since = now() - window_s
+    for entry in ledger_for(configuration).entries():
+        if any(entry.kind.startswith(kind) for kind in kinds) and (entry.expires_at or entry.created_at) >= since:
+            return entry.kind
+    return None
+
+
 def error_rate(max_ratio: float, window_s: int = 60, failed_query: str | None = None,
-               total_query: str | None = None, warmup_s: float = 0,
+               total_query: str | None = None, warmup_s: float = 0, outage_faults: list[str] | None = None,
                configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Failed turns / all turns over ``window_s`` must stay ≤ ``max_ratio`` (server side unless queries given).
 
-    Not judged during the run's first ``warmup_s`` seconds."""
+    Not judged during the run's first ``warmup_s`` seconds, nor while the window holds an outage the
+    experiment caused on purpose (ledger kinds in ``outage_faults``, e.g. ``toxic:reset_peer``): those
+    errors are expected, and the recovery probe judges what follows."""
+    max_ratio = number("max_ratio", max_ratio)
     if in_warmup(configuration, warmup_s):
-        return not_judged(f"warm-up ({warmup_s:g}s): error rate not judged yet")
+        return not_judged(f"warm-up ({warmup_s}s): error rate not judged yet")
+    outage = outage_in_window(configuration, outage_faults or [], window_s)
+    if outage is not None:
+        return not_judged(f"the window holds an intended outage ({outage}); its recovery probe judges it")
     failed = failed_query or SERVER_ERRORS[0].format(w=int(window_s))
     total = total_query or SERVER_ERRORS[1].format(w=int(window_s))
     ratio = _ratio(configuration, failed, total)
@@ -41,6 +56,7 @@ def error_rate(max_ratio: float, window_s: int = 60, failed_query: str | None = 
 def llm_rate_limited(max_per_s: float, window_s: int = 60, configuration: dict[str, Any] | None = None
                      ) -> dict[str, Any]:
     """LLM 429 answers per second seen by the backend over ``window_s`` must stay ≤ ``max_per_s``."""
+    max_per_s = number("max_per_s", max_per_s)
     value = scalar(configuration, f"sum(rate(agent_llm_rate_limited_total[{int(window_s)}s])) or vector(0)")
     return verdict(value <= max_per_s, value, max_per_s, "429/s",
                    f"{value:.2f} LLM 429s per second over {window_s}s (limit {max_per_s:g})")
@@ -54,6 +70,7 @@ def recovery_time(max_s: float, fault_kind: str, max_ratio: float = 0.05, window
     Before that fault and while it lasts there is nothing to judge; while the recovery clock runs and the
     ratio is still high, the probe passes as "recovering" until ``max_s`` has passed.
     """
+    max_s, max_ratio = number("max_s", max_s), number("max_ratio", max_ratio)
     ended = [(e.expires_at or e.created_at) for e in ledger_for(configuration).entries()
              if e.kind.startswith(fault_kind)]
     if not ended:

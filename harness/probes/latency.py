@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.probes.prom import in_warmup, not_judged, scalar, verdict
+from chaoslib.exceptions import ActivityFailed
+
+from harness.probes.prom import in_warmup, not_judged, number, scalar, verdict
 
 __all__ = ["first_event_latency", "latency_quantile", "turn_latency"]
 
@@ -17,10 +19,11 @@ def latency_quantile(histogram: str, quantile: float, max_ms: float, window_s: i
     """``histogram_quantile`` of any ``*_bucket`` histogram over the last ``window_s`` s must stay ≤ ``max_ms``.
 
     Not judged during the run's first ``warmup_s`` seconds."""
+    quantile, max_ms = number("quantile", quantile), number("max_ms", max_ms)
     if not 0 < quantile < 1:
-        raise ValueError(f"quantile must be between 0 and 1 (got {quantile})")
+        raise ActivityFailed(f"quantile must be between 0 and 1 (got {quantile})")
     if in_warmup(configuration, warmup_s):
-        return not_judged(f"warm-up ({warmup_s:g}s): latency not judged yet")
+        return not_judged(f"warm-up ({warmup_s}s): latency not judged yet")
     promql = (f"histogram_quantile({quantile}, sum by (le) (rate({histogram}{{{selector}}}[{int(window_s)}s])))")
     value_ms = scalar(configuration, promql) * 1000
     return verdict(value_ms <= max_ms, value_ms, max_ms, "ms",

@@ -20,6 +20,14 @@ class Inconclusive(ActivityFailed):
     """The probe could not get the data it needs; the hypothesis fails rather than passing silently."""
 
 
+def number(name: str, value: Any) -> float:
+    """``value`` as a float, or ActivityFailed naming the setting (thresholds often come from ``--var``)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ActivityFailed(f"{name} must be a number (got {value!r}); fix the configuration or --var") from None
+
+
 def verdict(passed: bool, value: float, threshold: float, unit: str, detail: str,
             **figures: Any) -> dict[str, Any]:
     """The result every probe returns: ``verdict`` is ``pass`` or ``fail``."""
@@ -33,7 +41,7 @@ def in_warmup(configuration: dict[str, Any] | None, warmup_s: float) -> bool:
     Prometheus must answer even then, so a wrong address fails the first check, not the first judged one.
     """
     started = run_started(configuration)
-    if started is None or now() >= started + float(warmup_s):
+    if started is None or now() >= started + number("warmup_s", warmup_s):
         return False
     scalar(configuration, "vector(1)")
     return True

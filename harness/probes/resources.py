@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.probes.prom import Inconclusive, not_judged, now, run_started, scalar, series, verdict
+from harness.probes.prom import Inconclusive, not_judged, now, number, run_started, scalar, series, verdict
 from harness.probes.trend import fit
 
 __all__ = ["db_pool_waiting", "memory_growth", "sse_connections"]
@@ -21,13 +21,15 @@ def memory_growth(max_mb_per_hour: float, window_s: int = 300, warmup_s: int = 6
     leaving out the first ``warmup_s`` seconds of the run. Growth fails the probe only when the fit also
     explains the data (R² ≥ ``min_r2``): a cache that plateaus has a flat slope, and a GC sawtooth a low R².
     """
+    max_mb_per_hour, min_r2 = number("max_mb_per_hour", max_mb_per_hour), number("min_r2", min_r2)
+    window_s, warmup_s, step_s = number("window_s", window_s), number("warmup_s", warmup_s), number("step_s", step_s)
     end = now()
     start = end - window_s
     started = run_started(configuration)
     if started is not None:
         start = max(start, started + warmup_s)
         if end < start + MIN_POINTS * step_s:
-            return not_judged(f"warm-up ({warmup_s:g}s) and {MIN_POINTS} samples: memory not judged yet")
+            return not_judged(f"warm-up ({warmup_s}s) and {MIN_POINTS} samples: memory not judged yet")
     promql = f'process_resident_memory_bytes{{job="{job}"}}'
     samples = series(configuration, promql, start, end, step_s) if end > start else []
     if len(samples) < MIN_POINTS:

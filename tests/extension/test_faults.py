@@ -103,10 +103,11 @@ def test_watchdog_reenables_a_proxy_down_after_its_time(configuration: dict, tox
 
 
 async def test_terminate_backend_connections_kills_only_matching(postgres: LocalPostgres, tmp_path: Path) -> None:
-    victim = await asyncpg.connect(postgres.url, server_settings={"application_name": "agent-backend-4242"})
+    prefix = f"test-victim-{tmp_path.name}-"  # other tests' backends share this server: touch only ours
+    victim = await asyncpg.connect(postgres.url, server_settings={"application_name": f"{prefix}4242"})
     bystander = await asyncpg.connect(postgres.url, server_settings={"application_name": "someone-else"})
     configuration = {"postgres_url": postgres.url, "run_dir": str(tmp_path)}
-    result = await asyncio.to_thread(db.terminate_backend_connections, configuration=configuration)
+    result = await asyncio.to_thread(db.terminate_backend_connections, prefix, configuration=configuration)
     assert result["terminated"] == 1
     await asyncio.sleep(0.2)
     assert victim.is_closed()
