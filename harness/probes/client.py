@@ -6,7 +6,8 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
-from harness.probes.prom import in_warmup, not_judged, number, verdict
+from harness.probes.prom import in_warmup, not_judged, verdict
+from harness.values import number
 
 __all__ = ["client_failure_ratio", "client_latency"]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from harness.faults.record import ledger_for
-from harness.probes.prom import Inconclusive, in_warmup, not_judged, now, number, scalar, series, verdict
+from harness.probes.prom import Inconclusive, in_warmup, not_judged, now, scalar, series, verdict
+from harness.values import number
 
 __all__ = ["error_rate", "llm_rate_limited", "recovery_time"]
 

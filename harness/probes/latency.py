@@ -6,7 +6,8 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
-from harness.probes.prom import in_warmup, not_judged, number, scalar, verdict
+from harness.probes.prom import in_warmup, not_judged, scalar, verdict
+from harness.values import number
 
 __all__ = ["first_event_latency", "latency_quantile", "turn_latency"]
 

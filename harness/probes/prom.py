@@ -12,20 +12,13 @@ from chaoslib.exceptions import ActivityFailed
 from prometheus_api_client import PrometheusConnect
 
 from harness.targets import target_url
+from harness.values import number
 
 RUN_STARTED_ENV = "HARNESS_RUN_STARTED"
 
 
 class Inconclusive(ActivityFailed):
     """The probe could not get the data it needs; the hypothesis fails rather than passing silently."""
-
-
-def number(name: str, value: Any) -> float:
-    """``value`` as a float, or ActivityFailed naming the setting (thresholds often come from ``--var``)."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ActivityFailed(f"{name} must be a number (got {value!r}); fix the configuration or --var") from None
 
 
 def verdict(passed: bool, value: float, threshold: float, unit: str, detail: str,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.probes.prom import Inconclusive, not_judged, now, number, run_started, scalar, series, verdict
+from harness.probes.prom import Inconclusive, not_judged, now, run_started, scalar, series, verdict
 from harness.probes.trend import fit
+from harness.values import number
 
 __all__ = ["db_pool_waiting", "memory_growth", "sse_connections"]
 
