@@ -41,14 +41,22 @@ def _reason(probe: dict[str, Any]) -> str:
     if isinstance(output, dict) and output.get("detail"):
         return str(output["detail"])
     if probe.get("exception"):
-        return "".join(probe["exception"]).strip().splitlines()[-1]
+        return error_text(probe["exception"])
     return f"output {output!r} outside tolerance"
+
+
+def error_text(exception: list[str]) -> str:
+    """The message of a journal's formatted exception, without the exception class names before it."""
+    line = "".join(exception).strip().splitlines()[-1]
+    while ": " in line and line.split(": ", 1)[0].rsplit(".", 1)[-1].endswith(("Error", "Failed", "Exception")):
+        line = line.split(": ", 1)[1]
+    return line
 
 
 def failed_actions(journal: Journal) -> list[dict[str, Any]]:
     """Method actions that failed: a fault that was not injected means the experiment did not test what it says."""
     return [{"phase": "method", "probe": run["activity"].get("name"), "at": run.get("end"),
-             "reason": "".join(run.get("exception") or ["failed"]).strip().splitlines()[-1]}
+             "reason": error_text(run.get("exception") or ["failed"])}
             for run in journal.get("run") or []
             if run.get("status") == "failed" and run["activity"].get("type") == "action"]
 

@@ -39,7 +39,7 @@ def memory_growth(max_mb_per_hour: float, window_s: int = 300, warmup_s: int = 6
     trend = fit(samples)
     mb_per_hour = trend.slope * 3600 / 1_000_000
     growing = mb_per_hour > max_mb_per_hour and trend.r2 >= min_r2
-    shape = "steady growth" if growing else ("flat or plateau" if mb_per_hour <= max_mb_per_hour else
+    shape = "steady growth" if growing else ("within the limit" if mb_per_hour <= max_mb_per_hour else
                                              "noisy (sawtooth), not a trend")
     return verdict(not growing, mb_per_hour, max_mb_per_hour, "MB/h",
                    f"RSS of {job}: {mb_per_hour:+.1f} MB/h, R² {trend.r2:.2f} over {len(samples)} samples "
