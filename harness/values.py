@@ -6,7 +6,7 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
-__all__ = ["number"]
+__all__ = ["number", "positive_seconds"]
 
 
 def number(name: str, value: Any) -> float:
@@ -15,3 +15,11 @@ def number(name: str, value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise ActivityFailed(f"{name} must be a number (got {value!r}); fix the configuration or --var") from None
+
+
+def positive_seconds(name: str, value: Any) -> float:
+    """A duration that must be more than zero seconds."""
+    seconds = number(name, value)
+    if seconds <= 0:
+        raise ActivityFailed(f"{name} must be a positive number of seconds (got {value!r})")
+    return seconds

@@ -20,6 +20,7 @@ from harness.faults.ledger import LedgerEntry
 from harness.faults.record import ledger_for, record_fault
 from harness.faults.undo import undo_all
 from harness.targets import host_port, target_url
+from harness.values import positive_seconds
 
 __all__ = [
     "add_latency",
@@ -54,8 +55,7 @@ def add_toxic(proxy: str, toxic_type: str, attributes: dict[str, Any] | None = N
     """Add a toxic of ``toxic_type`` to ``proxy`` for ``ttl_s`` seconds; returns the toxic's name and ledger id."""
     if stream not in STREAMS:
         raise ActivityFailed(f"stream must be upstream or downstream (got {stream!r})")
-    if not ttl_s or ttl_s <= 0:
-        raise ActivityFailed(f"ttl_s must be a positive number of seconds (got {ttl_s!r})")
+    ttl_s = positive_seconds("ttl_s", ttl_s)
     api, target = _proxy(configuration, proxy)
     name = f"harness_{toxic_type}_{stream}_{uuid.uuid4().hex[:6]}"
     try:
@@ -105,8 +105,7 @@ def reset_peer(proxy: str, timeout_ms: int = 0, stream: str = "downstream", ttl_
 
 def proxy_down(proxy: str, seconds: float, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Disable ``proxy`` (its connections close, new ones are refused) and enable it again after ``seconds``."""
-    if not seconds or seconds <= 0:
-        raise ActivityFailed(f"seconds must be positive (got {seconds!r})")
+    seconds = positive_seconds("seconds", seconds)
     api, target = _proxy(configuration, proxy)
     target.disable()
     entry = record_fault(configuration, kind="proxy_down", target=f"{api}/proxies/{proxy}",

@@ -12,6 +12,7 @@ from harness.faults.ledger import LedgerEntry
 from harness.faults.record import ledger_for, record_fault
 from harness.faults.undo import undo_all
 from harness.targets import target_url
+from harness.values import positive_seconds
 
 SERVICES = ("openai", "a2a", "tools", "weather")
 TIMEOUT_S = 10.0
@@ -35,8 +36,7 @@ def inject_service_fault(service: str, fault_type: str, attributes: dict[str, An
     """
     if service not in SERVICES:
         raise ActivityFailed(f"unknown service {service!r}; faults can go to: {', '.join(SERVICES)}")
-    if not ttl_s or ttl_s <= 0:
-        raise ActivityFailed(f"ttl_s must be a positive number of seconds (got {ttl_s!r})")
+    ttl_s = positive_seconds("ttl_s", ttl_s)
     url = target_url(configuration, service)
     body = {"type": fault_type, "attributes": attributes or {}, "ttl_s": ttl_s, "scope": scope or {},
             "name": "harness"}

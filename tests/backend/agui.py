@@ -69,17 +69,21 @@ class SessionStream:
 
     def collect(self, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Events until the end of the next run."""
-        collected: list[dict[str, Any]] = []
+        return [event for _arrived, event in self.collect_timed(timeout)]
+
+    def collect_timed(self, timeout: float = 30.0) -> list[tuple[float, dict[str, Any]]]:
+        """``(arrival time, event)`` until the end of the next run."""
+        collected: list[tuple[float, dict[str, Any]]] = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                _, event = self.events.get(timeout=max(0.01, deadline - time.monotonic()))
+                arrived, event = self.events.get(timeout=max(0.01, deadline - time.monotonic()))
             except queue.Empty:
                 break
-            collected.append(event)
+            collected.append((arrived, event))
             if event["type"] in RUN_END:
                 return collected
-        raise AssertionError(f"no end of run within {timeout}s; got {[e['type'] for e in collected]}")
+        raise AssertionError(f"no end of run within {timeout}s; got {[e['type'] for _, e in collected]}")
 
     def close(self) -> None:
         self._stop.set()

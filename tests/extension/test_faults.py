@@ -61,6 +61,17 @@ def test_every_llm_fault_shape_is_accepted_by_the_stub(configuration: dict, open
     assert httpx.get(f"{openai_stub.url}/_control/faults").json()["faults"] == []
 
 
+def test_settings_given_as_strings_work_as_with_var(configuration: dict, toxiproxy: str) -> None:
+    llm.slow_first_token("250", ttl_s="30", configuration=configuration)
+    network.add_latency("a2a", "300", ttl_s="30", configuration=configuration)
+    assert [e.kind for e in FaultLedger(Path(configuration["run_dir"])).active()] == ["openai:latency",
+                                                                                      "toxic:latency"]
+    services.remove_service_faults(configuration=configuration)
+    network.remove_network_faults(configuration=configuration)
+    with pytest.raises(ActivityFailed, match="ttl_s must be a number"):
+        llm.slow_first_token(100, ttl_s="soon", configuration=configuration)
+
+
 def test_bad_fault_inputs_are_clear_activity_failures(configuration: dict) -> None:
     with pytest.raises(ActivityFailed, match="unknown service 'redis'"):
         services.inject_service_fault("redis", "latency", configuration=configuration)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import socket
 import subprocess
 import time
@@ -81,17 +80,7 @@ def timed_turn(stream: SessionStream, content: str, timeout: float = 60.0) -> tu
     sent = time.perf_counter()
     response = stream.send(content)
     assert response.status_code == 202, response.text
-    events: list[tuple[float, dict]] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            arrived, event = stream.events.get(timeout=max(0.01, deadline - time.monotonic()))
-        except queue.Empty:
-            break
-        events.append((arrived, event))
-        if event["type"] in ("RUN_FINISHED", "RUN_ERROR"):
-            return sent, events
-    raise AssertionError(f"no end of run within {timeout}s: {[e['type'] for _, e in events]}")
+    return sent, stream.collect_timed(timeout)
 
 
 def step_seconds(events: list[tuple[float, dict]], step: str) -> float:
