@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 ACTION_MODULES = ("harness.faults.llm", "harness.faults.services", "harness.faults.network", "harness.faults.db",
                   "harness.load.actions", "harness.timeline")
-PROBE_MODULES = ("harness.probes.latency", "harness.probes.errors", "harness.probes.resources",
+PROBE_MODULES = ("harness.probes.latency", "harness.probes.errors", "harness.probes.resources", "harness.probes.client",
                  "harness.load.probes")
 
 
